@@ -1,0 +1,150 @@
+"""The `coig` command: build releases, manage source files, export schemas."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from coig.errors import CoigError
+
+EPILOG = """examples:
+  coig build                              build every config into ./releases/coig-0.1.0
+  coig build --version 0.2.0 --config exam_instructions
+  coig build --flow                       run the same build as a Prefect flow
+  coig sources list                       show each source and whether its files are present
+  coig sources fetch                      download missing source files, verifying checksums
+
+The data root (where source files live) is --data-root, else $COIG_DATA_ROOT, else a per-user
+cache folder. Files missing there are downloaded from the addresses in sources/*.yaml."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from coig.records import CONFIGS
+
+    parser = argparse.ArgumentParser(
+        prog="coig",
+        description="Build COIG-style Chinese instruction-tuning datasets from public sources.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--data-root", help="folder holding the source files (default: $COIG_DATA_ROOT or a user cache)")
+        sub.add_argument("--sources-dir", type=Path, help="folder of source manifests (default: the project's sources/)")
+
+    build = commands.add_parser("build", help="build a release folder from the sources", description="Read, build, "
+                                "normalize, filter, deduplicate and split every source, then write a release folder "
+                                "with Parquet files, a dataset card, manifest.json and rejects.jsonl.")
+    common(build)
+    build.add_argument("--output", type=Path, default=Path("releases"), help="where release folders go (default: releases)")
+    build.add_argument("--version", default="0.1.0", help="release version (default: 0.1.0)")
+    build.add_argument("--name", default="coig", help="dataset name; the folder is NAME-VERSION (default: coig)")
+    build.add_argument("--config", action="append", choices=CONFIGS, help="build only this config (repeatable)")
+    build.add_argument("--settings", type=Path, help="YAML file overriding build settings (thresholds, split ratios)")
+    build.add_argument("--force", action="store_true", help="replace an existing release of the same name and version")
+    build.add_argument("--no-fetch", action="store_true", help="never download: fail if a source file is missing")
+    build.add_argument("--flow", action="store_true", help="run the build as the Prefect flow build-release")
+
+    sources = commands.add_parser("sources", help="list, fetch or verify source files")
+    actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (
+        ("list", "show each source, its builder, license and whether its files are in the data root"),
+        ("fetch", "download files missing from the data root, verifying each sha256"),
+        ("verify", "check that every file is present with the sha256 its manifest gives"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text)
+        common(sub)
+        sub.add_argument("names", nargs="*", help="source names (default: all)")
+
+    schemas = commands.add_parser("schemas", help="export the records' JSON Schemas to schemas/")
+    schemas.add_argument("--check", action="store_true", help="only report schema files that differ from the models")
+    return parser
+
+
+def _load(args) -> list:
+    from coig.sources import SOURCES_DIR, load_sources
+
+    return load_sources(args.sources_dir or SOURCES_DIR, getattr(args, "names", None) or None)
+
+
+def _build(args) -> None:
+    from coig.settings import load_settings
+    from coig.sources import resolve_data_root
+
+    data_root = resolve_data_root(args.data_root)
+    options = dict(
+        data_root=data_root, output=args.output.resolve(), version=args.version, settings=load_settings(args.settings),
+        configs=args.config, name=args.name, force=args.force, fetch=not args.no_fetch,
+    )
+    if args.flow:
+        from flows.build_release import build_release_flow
+
+        release = build_release_flow(sources_dir=str(args.sources_dir or ""), **{
+            **options, "data_root": str(data_root), "output": str(options["output"]),
+            "settings": options["settings"].model_dump(),
+        })
+    else:
+        from coig.pipeline import build_release
+
+        release = build_release(_load(args), **options)
+    print(f"release written to {release}")
+    print("load it with:")
+    first = (args.config or ["exam_instructions"])[0]
+    print(f'  python -c \'import datasets; print(datasets.load_dataset("{release}", "{first}", split="train"))\'')
+
+
+def _sources(args) -> None:
+    from coig.sources import is_present, resolve_data_root, verify
+
+    data_root = resolve_data_root(args.data_root)
+    chosen = _load(args)
+    if args.action == "list":
+        print(f"data root: {data_root}")
+        for s in chosen:
+            state = "present" if is_present(s, data_root) else "missing"
+            print(f"  {s.name:24} {s.builder or '(reference)':36} {s.license:14} {len(s.files):4} files  {state}")
+    elif args.action == "fetch":
+        from coig.fetch import fetch
+
+        print(fetch(chosen, data_root))
+    else:
+        for s in chosen:
+            verify(s, data_root)
+        print(f"{sum(len(s.files) for s in chosen)} files verified in {data_root}")
+
+
+def _schemas(args) -> None:
+    from coig.schemas import SCHEMAS_DIR, export_schemas, stale_schemas
+
+    if args.check:
+        stale = stale_schemas()
+        if stale:
+            raise CoigError(f"schemas differ from the models: {', '.join(stale)}; run `coig schemas`")
+        print("schemas match the models")
+    else:
+        for path in export_schemas():
+            print(f"wrote {path.relative_to(SCHEMAS_DIR.parent)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        {"build": _build, "sources": _sources, "schemas": _schemas}[args.command](args)
+    except CoigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing half-written was left behind", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

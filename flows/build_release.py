@@ -1,0 +1,57 @@
+"""The `build-release` Prefect flow: the same stages as `coig build`, each a Prefect task.
+
+Runs with no server configured (Prefect starts a temporary one). Stage logs from the `coig`
+logger appear in the flow run's logs.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "coig")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from pathlib import Path  # noqa: E402
+
+from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from coig.pipeline import build_release  # noqa: E402
+from coig.settings import BuildSettings  # noqa: E402
+from coig.sources import SOURCES_DIR, load_sources, resolve_data_root  # noqa: E402
+
+
+def run_as_task(name: str, function, *args, **kwargs):
+    """Run one stage as a named Prefect task."""
+    return task(function, name=name, cache_policy=NO_CACHE)(*args, **kwargs)
+
+
+@flow(name="build-release")
+def build_release_flow(
+    version: str = "0.1.0",
+    output: str = "releases",
+    data_root: str | None = None,
+    configs: list[str] | None = None,
+    name: str = "coig",
+    force: bool = False,
+    fetch: bool = True,
+    settings: dict | None = None,
+    sources_dir: str = "",
+) -> Path:
+    """Build a release folder NAME-VERSION under `output` from the source manifests."""
+    return build_release(
+        load_sources(Path(sources_dir) if sources_dir else SOURCES_DIR),
+        resolve_data_root(data_root),
+        Path(output).resolve(),
+        version,
+        settings=BuildSettings.model_validate(settings or {}),
+        configs=configs,
+        name=name,
+        force=force,
+        fetch=fetch,
+        runner=run_as_task,
+    )
+
+
+if __name__ == "__main__":
+    build_release_flow()
