@@ -110,7 +110,7 @@ def _sources(args) -> None:
     elif args.action == "fetch":
         from coig.fetch import fetch
 
-        print(fetch(chosen, data_root))
+        print(fetch(chosen, data_root, progress=print).summary())
     else:
         for s in chosen:
             verify(s, data_root)
