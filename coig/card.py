@@ -51,6 +51,8 @@ def _front_matter(summary: dict, sources: list[Source]) -> str:
 
 
 def _table(header: list[str], rows: list[list]) -> str:
+    if not rows:
+        return "(none)"
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -132,9 +132,8 @@ def _schemas(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
-    )
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("coig").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         {"build": _build, "sources": _sources, "schemas": _schemas}[args.command](args)
     except CoigError as exc:

@@ -34,7 +34,7 @@ log = logging.getLogger("coig")
 Runner = Callable[..., object]
 
 
-def run_directly(name: str, function: Callable, *args, **kwargs):
+def run_directly(stage: str, function: Callable, /, *args, **kwargs):
     return function(*args, **kwargs)
 
 

@@ -21,9 +21,9 @@ from coig.settings import BuildSettings  # noqa: E402
 from coig.sources import SOURCES_DIR, load_sources, resolve_data_root  # noqa: E402
 
 
-def run_as_task(name: str, function, *args, **kwargs):
+def run_as_task(stage: str, function, /, *args, **kwargs):
     """Run one stage as a named Prefect task."""
-    return task(function, name=name, cache_policy=NO_CACHE)(*args, **kwargs)
+    return task(function, name=stage, cache_policy=NO_CACHE)(*args, **kwargs)
 
 
 @flow(name="build-release")
