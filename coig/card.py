@@ -28,7 +28,8 @@ def size_category(rows: int) -> str:
 
 def _front_matter(summary: dict, sources: list[Source]) -> str:
     total = sum(sum(splits.values()) for splits in summary["configs"].values())
-    licenses = sorted({s.license for s in sources})
+    released = {s: entry["released"] for s, entry in summary["ledger"].items()}
+    licenses = sorted({s.license for s in sources if released.get(s.name) or s.builder is None})
     meta = {
         "pretty_name": f"{summary['name']} {summary['version']}",
         "language": ["zh"],
@@ -105,16 +106,16 @@ def render_card(summary: dict, sources: list[Source]) -> str:
         )
         + "\n",
     ]
-    citations = [s for s in sorted(sources, key=lambda s: s.name) if s.citation.strip()]
+    citations = dict.fromkeys(s.citation.strip() for s in sorted(sources, key=lambda s: s.name) if s.citation.strip())
     if citations:
         parts.append("### Citations\n")
-        parts.append("```bibtex\n" + "\n".join(s.citation.strip() + "\n" for s in citations) + "```\n")
+        parts.append("```bibtex\n" + "\n".join(c + "\n" for c in citations) + "```\n")
     by_reason: Counter = Counter()
     for _source, reason, count in summary["rejects"]["by_source_and_reason"]:
         by_reason[reason] += count
     parts += [
         "## What was left out, and why\n",
-        f"{summary['rejects']['total']} input records were not released; each is in `rejects.jsonl` "
+        f"{summary['rejects']['total']} input records were not released; each is in `rejects.parquet` "
         "with its source, locator, stage, reason and raw content.\n",
         _table(["reason", "records"], [[r, n] for r, n in sorted(by_reason.items(), key=lambda x: (-x[1], x[0]))]) + "\n",
         "By source:\n",

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="build a release folder from the sources", description="Read, build, "
                                 "normalize, filter, deduplicate and split every source, then write a release folder "
-                                "with Parquet files, a dataset card, manifest.json and rejects.jsonl.")
+                                "with Parquet files, a dataset card, manifest.json and rejects.parquet.")
     common(build)
     build.add_argument("--output", type=Path, default=Path("releases"), help="where release folders go (default: releases)")
     build.add_argument("--version", default="0.1.0", help="release version (default: 0.1.0)")

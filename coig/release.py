@@ -1,5 +1,5 @@
 """Write a release folder: Parquet per config and split, the dataset card, manifest.json and
-rejects.jsonl. Everything is written into a hidden temporary folder beside the destination and
+rejects.parquet. Everything is written into a hidden temporary folder beside the destination and
 renamed into place at the end, so a failed or interrupted build never leaves a half release."""
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from coig.split import SPLITS
 
 log = logging.getLogger("coig")
 BATCH_ROWS = 5_000
+REJECTS_FILE = "rejects.parquet"
+REJECT_COLUMNS = ("source", "locator", "config", "stage", "reason", "detail", "raw")
+REJECTS_SCHEMA = pa.schema([pa.field(name, pa.string(), nullable=False) for name in REJECT_COLUMNS])
 _ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 
 
@@ -109,6 +112,19 @@ def _write_config(config: str, work: Path, folder: Path, settings: BuildSettings
     return [path for split in SPLITS for path in writers[split].finish()]
 
 
+def _write_rejects(path: Path, parts: list[Path]) -> None:
+    """All rejects in stage order, as Parquet: the raw content repeats a lot and compresses well."""
+    with pq.ParquetWriter(path, REJECTS_SCHEMA, compression="zstd") as writer:
+        batch: list[dict] = []
+        for part in parts:
+            for reject in read_jsonl(part):
+                batch.append(reject)
+                if len(batch) >= BATCH_ROWS:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=REJECTS_SCHEMA))
+                    batch = []
+        writer.write_table(pa.Table.from_pylist(batch, schema=REJECTS_SCHEMA))
+
+
 def _sha256(path: Path) -> str:
     from coig.sources import sha256_of
 
@@ -146,10 +162,8 @@ def write_release(
         verify_ledger(read_stats, later_stats, released)
 
         all_stats = read_stats + later_stats
-        with open(partial / "rejects.jsonl", "wb") as rejects:
-            for stats in all_stats:
-                with open(work / "rejects" / f"{stats.stage}-{stats.name}.jsonl", "rb") as part:
-                    shutil.copyfileobj(part, rejects)
+        _write_rejects(partial / REJECTS_FILE, [work / "rejects" / f"{s.stage}-{s.name}.jsonl" for s in all_stats])
+        files[REJECTS_FILE] = {"rows": pq.ParquetFile(partial / REJECTS_FILE).metadata.num_rows, "sha256": _sha256(partial / REJECTS_FILE)}
         reasons: Counter = sum((s.reasons for s in all_stats), Counter())
         summary = {
             "name": name,
@@ -163,7 +177,7 @@ def write_release(
             },
             "files": files,
             "rejects": {
-                "file": "rejects.jsonl",
+                "file": REJECTS_FILE,
                 "total": sum(reasons.values()),
                 "by_source_and_reason": [[s, r, n] for (s, r), n in sorted(reasons.items())],
             },

@@ -39,6 +39,7 @@ class TranslationResult:
 
 class TranslationBackend(Protocol):
     name: str
+    license: str  # license of the translated text it returns ("" when the source's own applies)
 
     def translate(self, requests: Sequence[TranslationRequest]) -> list[TranslationResult]: ...
 
@@ -46,8 +47,9 @@ class TranslationBackend(Protocol):
 class ReferenceBackend:
     """Existing translations looked up by key; a key without one gets an error result."""
 
-    def __init__(self, name: str, translations: Mapping[str, Fields], missing: str) -> None:
+    def __init__(self, name: str, translations: Mapping[str, Fields], missing: str, license: str = "") -> None:
         self.name = name
+        self.license = license
         self._translations = translations
         self._missing = missing  # the error for a key the reference does not hold
 
@@ -87,7 +89,7 @@ def reference_backend(source: Source, context: BuildContext, fields_of: FieldsOf
             if fields is not None:
                 translations.setdefault(raw.source_id, fields)
     return ReferenceBackend(
-        f"reference:{reference_name}", translations, f"{reference_name} has no translation of {{key}}"
+        f"reference:{reference_name}", translations, f"{reference_name} has no translation of {{key}}", reference.license
     )
 
 

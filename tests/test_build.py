@@ -58,7 +58,7 @@ def parquet_rows(release: Path) -> dict[str, int]:
 
 def test_release_layout(release):
     assert release.name == "coig-0.3.0"
-    assert {p.name for p in release.iterdir()} == {"README.md", "manifest.json", "rejects.jsonl", *CONFIGS}
+    assert {p.name for p in release.iterdir()} == {"README.md", "manifest.json", "rejects.parquet", *CONFIGS}
     for path in release.glob("*/*.parquet"):
         assert path.name.endswith("-00000-of-00001.parquet")
     assert not list(release.parent.glob(".*")), "no work or partial folder is left behind"
@@ -78,7 +78,8 @@ def test_every_config_loads_with_datasets_and_has_one_type_per_column(release, m
 def test_card_counts_equal_parquet_rows(release):
     manifest = json.loads((release / "manifest.json").read_text())
     rows = parquet_rows(release)
-    assert {path: entry["rows"] for path, entry in manifest["files"].items()} == rows
+    assert {path: entry["rows"] for path, entry in manifest["files"].items()} == {
+        **rows, "rejects.parquet": manifest["rejects"]["total"]}
     card = (release / "README.md").read_text()
     front = yaml.safe_load(card.split("---\n")[1])
     assert [c["config_name"] for c in front["configs"]] == CONFIGS
@@ -90,7 +91,7 @@ def test_card_counts_equal_parquet_rows(release):
 
 def test_every_input_ends_exactly_once(release):
     manifest = json.loads((release / "manifest.json").read_text())
-    rejects = [json.loads(line) for line in (release / "rejects.jsonl").read_text().splitlines()]
+    rejects = pq.read_table(release / "rejects.parquet").to_pylist()
     assert all(r["reason"] and r["source"] and r["locator"] and r["stage"] for r in rejects)
     for source, entry in manifest["ledger"].items():
         assert entry["read"] == entry["released"] + entry["rejected"], source

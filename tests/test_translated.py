@@ -47,7 +47,7 @@ ALPACA = make_source(
     translation={"backend": "reference", "reference": "belle_zh_seed_tasks"},
     manifest_path="sources/alpaca_seed_tasks.yaml",
 )
-BELLE = make_source("belle_zh_seed_tasks", "belle/zh_seed_tasks.jsonl", builder=None, license="other")
+BELLE = make_source("belle_zh_seed_tasks", "belle/zh_seed_tasks.jsonl", builder=None, license="odc-by")
 
 
 def context(root: Path) -> BuildContext:
@@ -119,7 +119,7 @@ def test_seed_tasks_become_records_or_named_rejects_in_input_order(fixtures: Pat
         source="alpaca_seed_tasks",
         source_id="seed_task_0",
         locator="alpaca/seed_tasks.jsonl:1",
-        license="apache-2.0",
+        license="apache-2.0 AND odc-by",
         metadata=TranslationMetadata(
             backend="reference:belle_zh_seed_tasks",
             task="distance_conversion",
@@ -165,6 +165,7 @@ class RecordingBackend:
     """Translates by a table, answers an error for the rest, and remembers its batch sizes."""
 
     name = "recording"
+    license = ""
 
     def __init__(self) -> None:
         self.batches: list[int] = []
@@ -191,6 +192,7 @@ def test_builder_calls_the_backend_once_per_batch_and_keeps_order(monkeypatch, f
     assert [o.locator for o in refused] == [f"x.jsonl:{i}" for i in range(130) if i % 10 == 7]
     assert {o.reason for o in refused} == {"untranslated"} and refused[0].detail == "recording: model refused"
     assert outcomes[129].metadata.backend == "recording" and outcomes[129].instruction == "把第129个数加一。"
+    assert outcomes[129].license == "apache-2.0", "a backend with no license of its own leaves the source's"
 
 
 def test_backend_that_loses_a_result_stops_the_build(monkeypatch, fixtures: Path):

@@ -230,7 +230,7 @@ def _build_batch(
             detail = "expected a seed task with instances, an SNI instance, or instruction/input/output strings"
             outcomes.append(_reject(raw, source, "malformed_task", detail))
         else:
-            outcomes.append(_outcome(raw, fields, next(translated), backend.name, source, quality))
+            outcomes.append(_outcome(raw, fields, next(translated), backend, source, quality))
     return outcomes
 
 
@@ -238,11 +238,11 @@ def _outcome(
     raw: RawRecord,
     english: Fields,
     result: TranslationResult,
-    backend: str,
+    translator: TranslationBackend,
     source: Source,
     quality: TranslationQuality,
 ) -> TranslatedInstruction | Reject:
-    chinese = result.fields
+    chinese, backend = result.fields, translator.name
     if chinese is None:
         return _reject(raw, source, "untranslated", f"{backend}: {result.error or 'no translation'}")
     absent = [name for name in FIELDS if not isinstance(chinese.get(name), str)]
@@ -260,7 +260,7 @@ def _outcome(
         source=source.name,
         source_id=raw.source_id,
         locator=raw.locator,
-        license=source.license,
+        license=f"{source.license} AND {translator.license}" if translator.license else source.license,
         metadata=TranslationMetadata(
             backend=backend,
             task=task_of(raw.data),
