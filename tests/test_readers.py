@@ -61,8 +61,17 @@ def test_jsonl_integer_ids_become_strings(fixtures: Path):
 def test_jsonl_that_is_not_utf8_stops_with_the_file_and_offset(tmp_path: Path):
     path = tmp_path / "gbk.jsonl"
     path.write_bytes('{"a": 1}\n'.encode() + '{"a": "中文"}\n'.encode("gb18030"))
-    with pytest.raises(SourceError, match=r"gbk\.jsonl: line 2 is not UTF-8 \(byte offset 16\)"):
+    with pytest.raises(SourceError, match=r"gbk\.jsonl: not UTF-8: 1 line\(s\) do not decode, the first is line 2 \(byte offset 16\)"):
         list(jsonl.read(path, "gbk.jsonl", make_source("jsonl", [])))
+
+
+def test_one_corrupted_line_in_a_utf8_jsonl_is_a_reject_and_reading_goes_on(tmp_path: Path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes('{"a": "第一"}\n'.encode() + b'{"a": "\xff\xfe"}\n' + '{"a": "第三"}\n'.encode())
+    out = list(jsonl.read(path, "mixed.jsonl", make_source("jsonl", [])))
+    assert [type(o).__name__ for o in out] == ["RawRecord", "Reject", "RawRecord"]
+    assert (out[1].locator, out[1].reason, out[1].detail) == ("mixed.jsonl:2", "invalid_utf8", "not UTF-8 (byte offset 23)")
+    assert out[2].data == {"a": "第三"}
 
 
 def test_json_array_gives_one_record_per_object_and_rejects_other_items(fixtures: Path):

@@ -2,8 +2,9 @@
 (`json_array`, alpaca_data style).
 
 Option `id_field`: the key whose value is the record's own id (e.g. `id`, `id_`).
-JSON is UTF-8 by definition: bytes that do not decode as UTF-8 stop the read with a SourceError,
-while a line that decodes but is not a JSON object becomes a `malformed_json` reject.
+JSON is UTF-8 by definition. A line that does not decode is an `invalid_utf8` reject, unless most
+non-ASCII lines of the file fail, which means the file is in another encoding: a SourceError
+naming the file. A line that decodes but is not a JSON object becomes a `malformed_json` reject.
 """
 
 from __future__ import annotations
@@ -30,20 +31,24 @@ def read(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reje
         handle = open(path, "rb")
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    undecodable: list[tuple[int, int]] = []  # (line, byte offset) of lines that are not UTF-8
+    decoded_non_ascii = 0
     with handle:
         offset = 0
         for number, line in enumerate(handle, start=1):
+            locator = f"{rel_path}:{number}"
             try:
                 text = line.decode("utf-8")
+                decoded_non_ascii += not line.isascii()
             except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"{path}: line {number} is not UTF-8 (byte offset {offset + exc.start}); "
-                    "JSON Lines files must be UTF-8: re-encode the file or re-download it with `coig sources fetch`"
-                ) from None
+                undecodable.append((number, offset + exc.start))
+                detail = f"not UTF-8 (byte offset {offset + exc.start})"
+                yield Reject(source.name, locator, "invalid_utf8", "read", line.decode("utf-8", "replace"), detail)
+                offset += len(line)
+                continue
             offset += len(line)
             if not text.strip():
                 continue
-            locator = f"{rel_path}:{number}"
             try:
                 item = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
@@ -54,6 +59,13 @@ def read(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reje
                 yield _malformed(source, locator, text.rstrip("\r\n"), detail)
                 continue
             yield RawRecord(source=source.name, locator=locator, source_id=_source_id(item, source), data=item)
+    # A corrupted line is a reject; a file whose non-ASCII lines mostly fail is in another encoding.
+    if undecodable and len(undecodable) >= decoded_non_ascii:
+        line, byte = undecodable[0]
+        raise SourceError(
+            f"{path}: not UTF-8: {len(undecodable)} line(s) do not decode, the first is line {line} (byte offset "
+            f"{byte}); JSON Lines files must be UTF-8: re-encode the file or re-download it with `coig sources fetch`"
+        )
 
 
 def read_array(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reject]:
