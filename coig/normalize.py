@@ -2,8 +2,10 @@
 
 Prose is cleaned; fenced code blocks are never touched. Per text field: control and zero-width
 characters removed, full-width ASCII letters and digits made half-width (Chinese punctuation
-stays), whitespace tidied. Then, per record, one OpenCC call converts Traditional to Simplified
-over all prose of the record at once, because the per-call overhead dominates for short fields.
+stays), whitespace tidied (runs of spaces collapsed, spaces between Chinese characters and inside
+Chinese punctuation dropped, trailing spaces and extra blank lines removed). Then, per record,
+one OpenCC call converts Traditional to Simplified over all prose of the record at once, because
+the per-call overhead dominates for short fields.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ TEXT_FIELDS = ("instruction", "input", "output")
 # A fenced block: an opening ``` or ~~~ line, through the matching closing fence (or the end).
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?:.*?\n)??[ \t]*\1[ \t]*$|^[ \t]*(`{3,}|~{3,})[^\n]*\n.*\Z", re.M | re.S)
 _SPACES = re.compile(r"(?<=\S)[ \t]{2,}")
+# Spaces that PDF extraction leaves between Chinese characters and around Chinese punctuation
+# ("阶段 ，其中", "（ 6分）") carry no meaning; spaces between Chinese and Latin text stay.
+_HAN_OR_PUNCT = r"[\u3400-\u4dbf\u4e00-\u9fff\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+_CJK_SPACES = re.compile(
+    rf"(?<={_HAN_OR_PUNCT})[ \t]+(?={_HAN_OR_PUNCT})|(?<=[（《“‘【「『〔])[ \t]+|[ \t]+(?=[，。！？；：、）》”’】」』〕])"
+)
 _TRAILING = re.compile(r"[ \t]+$", re.M)
 _BLANK_LINES = re.compile(r"\n{3,}")
 # Joins a record's prose for the single OpenCC call; OpenCC leaves it alone and it is removed
@@ -64,7 +72,7 @@ def split_code(text: str) -> list[tuple[bool, str]]:
 
 def _clean_prose(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TABLE)
-    text = _SPACES.sub(" ", text)
+    text = _CJK_SPACES.sub("", _SPACES.sub(" ", text))
     return _BLANK_LINES.sub("\n\n", _TRAILING.sub("", text))
 
 

@@ -18,8 +18,8 @@ def test_control_and_zero_width_characters_are_removed():
 
 
 def test_whitespace_is_tidied():
-    text = "  第一行   有   空格  \r\n\r\n\r\n\r\n第二行\t\t结束　　"
-    assert normalize_text(text) == "第一行 有 空格\n\n第二行 结束"
+    text = "  第一行 has   many   spaces  \r\n\r\n\r\n\r\n第二行\t\tend　　"
+    assert normalize_text(text) == "第一行 has many spaces\n\n第二行 end"
 
 
 def test_code_blocks_are_never_altered():
@@ -43,3 +43,8 @@ def test_normalize_records_uses_the_per_source_switch():
     ]
     out = list(normalize_records(records, {"keep": False, "convert": True}))
     assert [(r["instruction"], r["output"]) for r in out] == [("繁體", "輸出"), ("繁体", "输出")]
+
+
+def test_spaces_left_by_pdf_extraction_between_chinese_are_dropped_but_not_between_chinese_and_latin():
+    assert normalize_text("4．（ 6分）草本阶段 ，其中 灌木 阶段") == "4．（6分）草本阶段，其中灌木阶段"
+    assert normalize_text("使用 Python 语言， 输出 n 的值") == "使用 Python 语言，输出 n 的值"
