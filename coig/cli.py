@@ -15,13 +15,16 @@ EPILOG = """examples:
   coig build --flow                       run the same build as a Prefect flow
   coig sources list                       show each source and whether its files are present
   coig sources fetch                      download missing source files, verifying checksums
+  coig export releases/coig-0.1.0 --format llama_factory
 
 The data root (where source files live) is --data-root, else $COIG_DATA_ROOT, else a per-user
 cache folder. Files missing there are downloaded from the addresses in sources/*.yaml."""
 
 
 def _parser() -> argparse.ArgumentParser:
+    from coig.export import FORMATS
     from coig.records import CONFIGS
+    from coig.split import SPLITS
 
     parser = argparse.ArgumentParser(
         prog="coig",
@@ -59,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
         sub = actions.add_parser(action, help=text, description=text)
         common(sub)
         sub.add_argument("names", nargs="*", help="source names (default: all)")
+
+    export = commands.add_parser("export", help="write a release in a fine-tuning tool's format",
+                                 description="Write a release's records as Alpaca JSON, BELLE JSON Lines, OpenAI chat "
+                                 "messages, or LLaMA-Factory files with a dataset_info.json: one file per config and split.")
+    export.add_argument("release", type=Path, help="a release folder written by `coig build`, e.g. releases/coig-0.1.0")
+    export.add_argument("--format", required=True, choices=list(FORMATS), help="the output format")
+    export.add_argument("--output", type=Path, help="where the files go (default: exports/RELEASE_FOLDER_NAME)")
+    export.add_argument("--config", action="append", choices=CONFIGS, help="export only this config (repeatable)")
+    export.add_argument("--split", action="append", choices=SPLITS, help="export only this split (repeatable)")
 
     schemas = commands.add_parser("schemas", help="export the records' JSON Schemas to schemas/")
     schemas.add_argument("--check", action="store_true", help="only report schema files that differ from the models")
@@ -117,6 +129,16 @@ def _sources(args) -> None:
         print(f"{sum(len(s.files) for s in chosen)} files verified in {data_root}")
 
 
+def _export(args) -> None:
+    from coig.export import export
+
+    output = args.output or Path("exports") / args.release.resolve().name
+    for path in export(args.release, output, args.format, args.config, args.split):
+        print(f"wrote {path}")
+    if args.format == "llama_factory":
+        print(f"LLaMA-Factory: set dataset_dir: {output} and pick a dataset name from {output / 'dataset_info.json'}")
+
+
 def _schemas(args) -> None:
     from coig.schemas import SCHEMAS_DIR, export_schemas, stale_schemas
 
@@ -135,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("coig").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        {"build": _build, "sources": _sources, "schemas": _schemas}[args.command](args)
+        {"build": _build, "sources": _sources, "export": _export, "schemas": _schemas}[args.command](args)
     except CoigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
