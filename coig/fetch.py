@@ -34,6 +34,7 @@ HINTS = {
     "disk": "check that the data root is writable and has free space",
 }
 RETRYABLE = {"network", "busy"}
+MAX_LISTED = 20
 
 
 @dataclass
@@ -88,17 +89,21 @@ def fetch(
     own_client = client is None
     if own_client:
         client = httpx.Client(follow_redirects=True, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+    unreachable: set[str] = set()  # hosts that failed after retries: later files there are not tried
     try:
         for source in sources:
             for entry in source.files:
-                failure = _fetch_file(source, entry, root, client, retries, backoff, report, say)
+                failure = _fetch_file(source, entry, root, client, retries, backoff, report, say, unreachable)
                 if failure:
                     failures.append(failure)
     finally:
         if own_client:
             client.close()
     if failures:
-        lines = "\n".join(f"  - {failure}" for failure in failures)
+        shown = failures[:MAX_LISTED]
+        if len(failures) > MAX_LISTED:
+            shown.append(f"... and {len(failures) - MAX_LISTED} more")
+        lines = "\n".join(f"  - {failure}" for failure in shown)
         raise SourceError(f"{len(failures)} source file(s) could not be made ready in the data root {root}:\n{lines}")
     return report
 
@@ -112,6 +117,7 @@ def _fetch_file(
     backoff: float,
     report: FetchReport,
     say: Callable[[str], None],
+    unreachable: set[str],
 ) -> str | None:
     """Make one file ready; return a failure line, or None."""
     dest = root / entry.path
@@ -136,6 +142,10 @@ def _fetch_file(
         return f"{where} is missing and has no upstream address; put the file there by hand at {dest}"
 
     shown_url = redact_url(entry.url)
+    host = urlsplit(shown_url).netloc
+    if host in unreachable:
+        hint = HINTS["network"].format(manifest=manifest, dest=dest)
+        return f"{where} from {shown_url}: not tried, {host} could not be reached for an earlier file; {hint}"
     attempt = 0
     while True:
         attempt += 1
@@ -146,6 +156,8 @@ def _fetch_file(
         except _Failed as failed:
             problem = failed.problem.replace(entry.url, shown_url)
             if failed.kind not in RETRYABLE or attempt > retries:
+                if failed.kind == "network":
+                    unreachable.add(host)
                 attempts = f" (after {attempt} attempts)" if attempt > 1 else ""
                 hint = HINTS[failed.kind].format(manifest=manifest, dest=dest)
                 return f"{where} from {shown_url}: {problem}{attempts}; {hint}"

@@ -279,3 +279,14 @@ def test_given_client_is_used_and_left_open(server, tmp_path):
         quick_fetch([make_source(a_file(server))], tmp_path, client=client)
         assert not client.is_closed
     assert server.requests[0].headers["User-Agent"] == "coig-test"
+
+
+def test_after_a_host_cannot_be_reached_its_other_files_are_not_tried(server, tmp_path):
+    server.fault("/a.jsonl", "cut", times=None)
+    source = make_source(a_file(server), SourceFile(path="x/b.jsonl", url=server.url("/b.jsonl"), sha256=OTHER_SHA))
+    with pytest.raises(SourceError) as error:
+        quick_fetch([source], tmp_path, retries=1)
+    message = str(error.value)
+    assert "x/a.jsonl" in message and "(after 2 attempts)" in message
+    assert f"x/b.jsonl from {server.url('/b.jsonl')}: not tried, 127.0.0.1:{server.address[1]} could not be reached" in message
+    assert server.count("/b.jsonl") == 0
