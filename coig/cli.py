@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--settings", type=Path, help="YAML file overriding build settings (thresholds, split ratios)")
     build.add_argument("--force", action="store_true", help="replace an existing release of the same name and version")
     build.add_argument("--no-fetch", action="store_true", help="never download: fail if a source file is missing")
+    build.add_argument("--cache-dir", type=Path, help="where stage outputs are kept for incremental rebuilds "
+                       "(default: $COIG_CACHE_DIR or a user cache folder)")
+    build.add_argument("--no-cache", action="store_true", help="run every stage, keeping nothing for later builds")
     build.add_argument("--flow", action="store_true", help="run the build as the Prefect flow build-release")
 
     sources = commands.add_parser("sources", help="list, fetch or verify source files")
@@ -87,17 +90,20 @@ def _build(args) -> None:
     from coig.settings import load_settings
     from coig.sources import resolve_data_root
 
+    from coig.pipeline import resolve_cache_dir
+
     data_root = resolve_data_root(args.data_root)
+    cache_dir = None if args.no_cache else resolve_cache_dir(args.cache_dir)
     options = dict(
         data_root=data_root, output=args.output.resolve(), version=args.version, settings=load_settings(args.settings),
-        configs=args.config, name=args.name, force=args.force, fetch=not args.no_fetch,
+        configs=args.config, name=args.name, force=args.force, fetch=not args.no_fetch, cache_dir=cache_dir,
     )
     if args.flow:
         from flows.build_release import build_release_flow
 
         release = build_release_flow(sources_dir=str(args.sources_dir or ""), **{
             **options, "data_root": str(data_root), "output": str(options["output"]),
-            "settings": options["settings"].model_dump(),
+            "settings": options["settings"].model_dump(), "cache_dir": str(cache_dir) if cache_dir else "none",
         })
     else:
         from coig.pipeline import build_release

@@ -23,6 +23,11 @@ class ExactDedup:
     def __init__(self) -> None:
         self.seen: dict[bytes, str] = {}
 
+    def remember(self, records: Iterable[dict]) -> None:
+        """Take records that come before the ones to deduplicate (e.g. earlier configs)."""
+        for record in records:
+            self.seen.setdefault(text_key(record), record["id"])
+
     def __call__(self, records: Iterable[dict], config: str) -> Iterator[dict | Reject]:
         for record in records:
             key = text_key(record)

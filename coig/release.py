@@ -93,12 +93,12 @@ class _ShardWriter:
         return final
 
 
-def _write_config(config: str, work: Path, folder: Path, settings: BuildSettings, released: Counter, ids: set) -> list[Path]:
+def _write_config(config: str, records: Path, folder: Path, settings: BuildSettings, released: Counter, ids: set) -> list[Path]:
     model = RECORD_MODELS[config]
     schema = arrow_schema(model)
     folder.mkdir(parents=True)
     writers = {split: _ShardWriter(folder, split, schema, settings.rows_per_shard) for split in SPLITS}
-    for record in read_jsonl(work / "split" / f"{config}.jsonl"):
+    for record in read_jsonl(records):
         split = record.pop("split")
         try:
             row = model.model_validate(record).model_dump()
@@ -133,19 +133,20 @@ def _sha256(path: Path) -> str:
 
 def write_release(
     *,
-    work: Path,
     destination: Path,
     version: str,
     name: str,
-    configs: list[str],
+    split_files: dict[str, Path],
     sources: list[Source],
     all_sources: dict[str, Source],
-    data_root: Path,
     settings: BuildSettings,
     read_stats: list[StageStats],
     later_stats: list[StageStats],
+    reject_files: list[Path],
     skipped: list[str],
 ) -> Path:
+    """Write the release from each config's split records (config order kept) and every
+    stage's rejects, checking the ledger; replace `destination` only when all is written."""
     partial = destination.parent / f".{destination.name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -153,8 +154,9 @@ def write_release(
         released: Counter = Counter()
         ids: set[str] = set()
         files: dict[str, dict] = {}
+        configs = list(split_files)
         for config in configs:
-            for path in _write_config(config, work, partial / config, settings, released, ids):
+            for path in _write_config(config, split_files[config], partial / config, settings, released, ids):
                 files[path.relative_to(partial).as_posix()] = {
                     "rows": pq.ParquetFile(path).metadata.num_rows,
                     "sha256": _sha256(path),
@@ -162,7 +164,7 @@ def write_release(
         verify_ledger(read_stats, later_stats, released)
 
         all_stats = read_stats + later_stats
-        _write_rejects(partial / REJECTS_FILE, [work / "rejects" / f"{s.stage}-{s.name}.jsonl" for s in all_stats])
+        _write_rejects(partial / REJECTS_FILE, reject_files)
         files[REJECTS_FILE] = {"rows": pq.ParquetFile(partial / REJECTS_FILE).metadata.num_rows, "sha256": _sha256(partial / REJECTS_FILE)}
         reasons: Counter = sum((s.reasons for s in all_stats), Counter())
         summary = {

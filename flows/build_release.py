@@ -16,7 +16,7 @@ from pathlib import Path  # noqa: E402
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from coig.pipeline import build_release  # noqa: E402
+from coig.pipeline import build_release, resolve_cache_dir  # noqa: E402
 from coig.settings import BuildSettings  # noqa: E402
 from coig.sources import SOURCES_DIR, load_sources, resolve_data_root  # noqa: E402
 
@@ -37,8 +37,12 @@ def build_release_flow(
     fetch: bool = True,
     settings: dict | None = None,
     sources_dir: str = "",
+    cache_dir: str | None = None,
 ) -> Path:
-    """Build a release folder NAME-VERSION under `output` from the source manifests."""
+    """Build a release folder NAME-VERSION under `output` from the source manifests.
+
+    Stage outputs are kept in `cache_dir` (default: $COIG_CACHE_DIR or a user cache folder) and
+    reused when nothing they depend on changed; pass cache_dir="none" to keep nothing."""
     return build_release(
         load_sources(Path(sources_dir) if sources_dir else SOURCES_DIR),
         resolve_data_root(data_root),
@@ -49,6 +53,7 @@ def build_release_flow(
         name=name,
         force=force,
         fetch=fetch,
+        cache_dir=None if cache_dir == "none" else resolve_cache_dir(cache_dir),
         runner=run_as_task,
     )
 
