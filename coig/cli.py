@@ -16,6 +16,7 @@ EPILOG = """examples:
   coig sources list                       show each source and whether its files are present
   coig sources fetch                      download missing source files, verifying checksums
   coig export releases/coig-0.1.0 --format llama_factory
+  coig publish releases/coig-0.1.0 --repo ORG/NAME   push to the Hub as one commit tagged v0.1.0
 
 The data root (where source files live) is --data-root, else $COIG_DATA_ROOT, else a per-user
 cache folder. Files missing there are downloaded from the addresses in sources/*.yaml."""
@@ -74,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="where the files go (default: exports/RELEASE_FOLDER_NAME)")
     export.add_argument("--config", action="append", choices=CONFIGS, help="export only this config (repeatable)")
     export.add_argument("--split", action="append", choices=SPLITS, help="export only this split (repeatable)")
+
+    publish = commands.add_parser("publish", help="push a release as one commit tagged v<version> to the Hub or a local git repo",
+                                  description="Upload a release folder as one commit and tag it v<version>. A published version is "
+                                  "never changed: publishing it again is refused unless its data files are identical (then nothing "
+                                  "is done). The token comes from $HF_TOKEN or `hf auth login`. See docs/publishing.md.")
+    publish.add_argument("release", type=Path, help="the release folder, e.g. releases/coig-0.1.0")
+    publish.add_argument("--repo", required=True, help="ORG/NAME of a Hugging Face dataset repo, or file:///path of a local git repository")
+    publish.add_argument("--private", action="store_true", help="create the Hub repo private (an existing repo keeps its visibility)")
+    publish.add_argument("--branch", help="branch to commit to (default: main; locally: the current branch)")
+    publish.add_argument("--message", help="commit message (default: Publish NAME VERSION)")
 
     schemas = commands.add_parser("schemas", help="export the records' JSON Schemas to schemas/")
     schemas.add_argument("--check", action="store_true", help="only report schema files that differ from the models")
@@ -145,6 +156,15 @@ def _export(args) -> None:
         print(f"LLaMA-Factory: set dataset_dir: {output} and pick a dataset name from {output / 'dataset_info.json'}")
 
 
+def _publish(args) -> None:
+    from coig.publish import publish
+
+    result = publish(args.release, args.repo, private=args.private, branch=args.branch, message=args.message)
+    print(result.summary())
+    if not args.repo.startswith("file://"):
+        print(f'load it with: load_dataset("{args.repo}", "<config>", revision="{result.tag}")')
+
+
 def _schemas(args) -> None:
     from coig.schemas import SCHEMAS_DIR, export_schemas, stale_schemas
 
@@ -163,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("coig").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        {"build": _build, "sources": _sources, "export": _export, "schemas": _schemas}[args.command](args)
+        {"build": _build, "sources": _sources, "export": _export, "publish": _publish, "schemas": _schemas}[args.command](args)
     except CoigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -58,5 +58,19 @@ def build_release_flow(
     )
 
 
-if __name__ == "__main__":
-    build_release_flow()
+@flow(name="build-subtask")
+def build_subtask_flow(
+    config: str,
+    version: str = "0.1.0",
+    output: str = "releases",
+    data_root: str | None = None,
+    force: bool = False,
+    fetch: bool = True,
+    settings: dict | None = None,
+    cache_dir: str | None = None,
+) -> Path:
+    """Build a release of one config (sub-task), named coig-CONFIG-VERSION."""
+    return build_release_flow(
+        version=version, output=output, data_root=data_root, configs=[config], name=f"coig-{config}",
+        force=force, fetch=fetch, settings=settings, cache_dir=cache_dir,
+    )
