@@ -6,6 +6,11 @@ Each deployment runs in this process when triggered, e.g.
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+
+import httpx
 from prefect import serve
 
 from flows.build_release import build_release_flow, build_subtask_flow
@@ -14,7 +19,25 @@ from flows.publish_release import publish_release_flow
 DEPLOYMENT = "coig"
 
 
+def wait_for_server(timeout: float = 120.0) -> bool:
+    """True once the server at PREFECT_API_URL answers its health check."""
+    url = os.environ.get("PREFECT_API_URL", "http://127.0.0.1:4200/api").rstrip("/") + "/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    return False
+
+
 def main() -> None:
+    if "--wait" in sys.argv:
+        sys.exit(0 if wait_for_server() else 1)
+    if not wait_for_server():
+        sys.exit("the Prefect server at PREFECT_API_URL did not answer")
     serve(
         build_release_flow.to_deployment(
             name=DEPLOYMENT, description="Build a release of every config, or of the configs named in `configs`."
