@@ -7,6 +7,7 @@ from collections import Counter
 import yaml
 
 from coig.records import RECORD_MODELS
+from coig.report import PLOTS, PLOTS_DIR
 from coig.sources import Source
 from coig.split import SPLITS
 
@@ -130,5 +131,7 @@ def render_card(summary: dict, sources: list[Source]) -> str:
     ]
     if summary["skipped_sources"]:
         parts.append("Skipped (files absent and not downloadable): " + ", ".join(summary["skipped_sources"]) + "\n")
+    parts.append("## Plots\n")
+    parts += [f"![{plot.removesuffix('.png')}]({PLOTS_DIR}/{plot})\n" for plot in PLOTS]
     parts.append("`manifest.json` lists every file with its sha256 and row count, the source checksums and the build settings.\n")
     return "\n".join(parts)

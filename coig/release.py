@@ -1,5 +1,5 @@
-"""Write a release folder: Parquet per config and split, the dataset card, manifest.json and
-rejects.parquet. Everything is written into a hidden temporary folder beside the destination and
+"""Write a release folder: Parquet per config and split, the dataset card with its plots,
+manifest.json and rejects.parquet. Everything is written into a hidden temporary folder beside the destination and
 renamed into place at the end, so a failed or interrupted build never leaves a half release."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from coig.card import render_card
 from coig.errors import LedgerError
 from coig.ledger import StageStats, read_jsonl, verify_ledger
 from coig.records import RECORD_MODELS
+from coig.report import write_plots
 from coig.settings import BuildSettings
 from coig.sources import Source
 from coig.split import SPLITS
@@ -202,7 +203,10 @@ def write_release(
             "skipped_sources": skipped,
             "settings": settings.model_dump(mode="json"),
         }
-        (partial / "manifest.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        _write_manifest(partial, summary)
+        for plot in write_plots(partial):  # the plots read the manifest, then join it
+            summary["files"][plot.relative_to(partial).as_posix()] = {"rows": 0, "sha256": _sha256(plot)}
+        _write_manifest(partial, summary)
         (partial / "README.md").write_text(render_card(summary, _used_sources(sources, all_sources)), encoding="utf-8")
         _replace(partial, destination)
     except BaseException:
@@ -210,6 +214,10 @@ def write_release(
         raise
     log.info("release written to %s", destination)
     return destination
+
+
+def _write_manifest(folder: Path, summary: dict) -> None:
+    (folder / "manifest.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
 
 
 def _used_sources(sources: list[Source], all_sources: dict[str, Source]) -> list[Source]:

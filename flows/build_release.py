@@ -14,8 +14,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from pathlib import Path  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from coig import report  # noqa: E402
 from coig.pipeline import build_release, resolve_cache_dir  # noqa: E402
 from coig.settings import BuildSettings  # noqa: E402
 from coig.sources import SOURCES_DIR, load_sources, resolve_data_root  # noqa: E402
@@ -42,8 +44,10 @@ def build_release_flow(
     """Build a release folder NAME-VERSION under `output` from the source manifests.
 
     Stage outputs are kept in `cache_dir` (default: $COIG_CACHE_DIR or a user cache folder) and
-    reused when nothing they depend on changed; pass cache_dir="none" to keep nothing."""
-    return build_release(
+    reused when nothing they depend on changed; pass cache_dir="none" to keep nothing. The run
+    publishes artifacts: records per config and split, rejects by reason and source, and a report
+    with plots."""
+    release = build_release(
         load_sources(Path(sources_dir) if sources_dir else SOURCES_DIR),
         resolve_data_root(data_root),
         Path(output).resolve(),
@@ -55,6 +59,20 @@ def build_release_flow(
         fetch=fetch,
         cache_dir=None if cache_dir == "none" else resolve_cache_dir(cache_dir),
         runner=run_as_task,
+    )
+    publish_artifacts(release)
+    return release
+
+
+def publish_artifacts(release: Path) -> None:
+    """The release's tables and report (plots inline) as artifacts of this flow run."""
+    rows = report.tables(release)
+    key = release.name.lower().replace(".", "-").replace("_", "-")
+    create_table_artifact(rows["records"], key=f"{key}-records", description=f"Records per config and split in {release.name}")
+    create_table_artifact(rows["rejects"], key=f"{key}-rejects", description=f"Rejects by reason and source in {release.name}")
+    create_markdown_artifact(
+        report.report_markdown(release, lambda plot: report.data_uri(release / report.PLOTS_DIR / plot)),
+        key=f"{key}-report", description=f"Build report of {release.name}",
     )
 
 

@@ -58,7 +58,8 @@ def parquet_rows(release: Path) -> dict[str, int]:
 
 def test_release_layout(release):
     assert release.name == "coig-0.3.0"
-    assert {p.name for p in release.iterdir()} == {"README.md", "manifest.json", "rejects.parquet", *CONFIGS}
+    assert {p.name for p in release.iterdir()} == {"README.md", "manifest.json", "rejects.parquet", "plots", *CONFIGS}
+    assert sorted(p.name for p in (release / "plots").iterdir()) == ["lengths.png", "rejects.png", "sources.png"]
     for path in release.glob("*/*.parquet"):
         assert path.name.endswith("-00000-of-00001.parquet")
     assert not list(release.parent.glob(".*")), "no work or partial folder is left behind"
@@ -78,8 +79,10 @@ def test_every_config_loads_with_datasets_and_has_one_type_per_column(release, m
 def test_card_counts_equal_parquet_rows(release):
     manifest = json.loads((release / "manifest.json").read_text())
     rows = parquet_rows(release)
-    assert {path: entry["rows"] for path, entry in manifest["files"].items()} == {
+    assert {path: entry["rows"] for path, entry in manifest["files"].items() if path.endswith(".parquet")} == {
         **rows, "rejects.parquet": manifest["rejects"]["total"]}
+    for path, entry in manifest["files"].items():
+        assert entry["sha256"] == sha256_of(release / path)
     card = (release / "README.md").read_text()
     front = yaml.safe_load(card.split("---\n")[1])
     assert [c["config_name"] for c in front["configs"]] == CONFIGS

@@ -1,5 +1,6 @@
 """The build-release Prefect flow produces the same release as the command, stage by stage as tasks."""
 
+import json
 import time
 
 import pytest
@@ -45,10 +46,22 @@ def test_flow_release_equals_command_release(prefect_server, tmp_path):
             return {run.name.rsplit("-", 1)[0] for run in runs if run.flow_run_id == state.state_details.flow_run_id}
 
     expected = {"plan", "read-gaokao_bench", "read-jade_db", "build-exam_instructions", "normalize-exam_instructions",
-                "filter-exam_instructions", "dedup", "split-exam_instructions", "release"}
+                "filter-exam_instructions", "dedup-exam_instructions", "split-exam_instructions", "release"}
     for _ in range(50):  # the server records task runs from events, a moment after they finish
         names = asyncio.run(task_names())
         if expected <= names:
             break
         time.sleep(0.2)
     assert expected <= names
+
+    async def artifacts():
+        async with get_client() as client:
+            return {a.key: a for a in await client.read_artifacts() if a.flow_run_id == state.state_details.flow_run_id}
+
+    found = asyncio.run(artifacts())
+    assert set(found) == {"coig-0-1-0-records", "coig-0-1-0-rejects", "coig-0-1-0-report"}
+    records = json.loads(found["coig-0-1-0-records"].data)
+    manifest = json.loads((flowed / "manifest.json").read_text())
+    assert {r["config"]: r["total"] for r in records} == {c: sum(s.values()) for c, s in manifest["configs"].items()}
+    report = found["coig-0-1-0-report"].data
+    assert report.count("](data:image/png;base64,") == 3

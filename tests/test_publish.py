@@ -141,7 +141,7 @@ def test_a_version_published_with_other_data_is_refused_and_its_tag_stays(releas
     first = to_hub(releases["0.1.0"], hub)
     hub.calls.clear()
     with pytest.raises(CoigError, match=r"v0\.1\.0 is already published \(commit \w{12}\) with different data: "
-                                        r"5 file\(s\) differ, "
+                                        r"7 file\(s\) differ, "
                                         r"e.g. human_value_alignment_instructions/train-00000-of-00001.parquet") as error:
         to_hub(releases["0.1.0-changed"], hub)
     assert "never changed or moved" in str(error.value)
