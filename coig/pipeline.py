@@ -35,7 +35,7 @@ from coig.ledger import StageStats, counted, read_jsonl, run_stage
 from coig.normalize import normalize_records
 from coig.readers import READERS, get_reader, read_source
 from coig.records import CONFIGS, RawRecord
-from coig.release import write_release
+from coig.release import copy_release, write_release
 from coig.settings import BuildSettings
 from coig.sources import Source, is_present, verify
 from coig.split import split_of
@@ -256,6 +256,43 @@ def split_stage(config: str, settings: BuildSettings, deduped: StageOutput, work
     return _transform("split", config, key, work, deduped, assign)
 
 
+def release_stage(
+    *,
+    destination: Path,
+    version: str,
+    name: str,
+    plan: BuildPlan,
+    settings: BuildSettings,
+    reads: list[StageOutput],
+    later: list[StageOutput],
+    splits: dict[str, StageOutput],
+    work: Path | None,
+) -> Path:
+    """Write the release folder; with a stage cache, reuse a release written from the same inputs."""
+    arguments = dict(
+        version=version, name=name, split_files={c: o.records for c, o in splits.items()},
+        sources=plan.sources, all_sources=plan.all_sources, settings=settings,
+        read_stats=[o.stats for o in reads], later_stats=[o.stats for o in later],
+        reject_files=[o.rejects for o in [*reads, *later]], skipped=plan.skipped,
+    )
+    if work is None:
+        write_release(destination=destination, **arguments)
+    else:
+        key = _key(
+            "release", name, version, [o.key for o in [*reads, *later]], settings.model_dump(), plan.skipped,
+            [s.model_dump(mode="json") for s in plan.all_sources.values()],
+            _code("coig.release", "coig.card", "coig.report"),
+        )
+        cached = work / "release" / f"{name}-{version}-{key[:24]}"
+        if cached.is_dir():
+            log.info("%-9s %-36s cached", "release", destination.name)
+        else:
+            write_release(destination=cached, **arguments)
+        copy_release(cached, destination)
+    log.info("release written to %s", destination)
+    return destination
+
+
 def build_release(
     all_sources: list[Source],
     data_root: Path,
@@ -297,11 +334,9 @@ def build_release(
             splits[config] = runner(f"split-{config}", split_stage, config, settings, deduped, work)
             later += [deduped, splits[config]]
         return runner(
-            "release", write_release,
-            destination=destination, version=version, name=name, split_files={c: o.records for c, o in splits.items()},
-            sources=plan.sources, all_sources=plan.all_sources, settings=settings,
-            read_stats=[o.stats for o in reads.values()], later_stats=[o.stats for o in later],
-            reject_files=[o.rejects for o in [*reads.values(), *later]], skipped=plan.skipped,
+            "release", release_stage,
+            destination=destination, version=version, name=name, plan=plan, settings=settings,
+            reads=list(reads.values()), later=later, splits=splits, work=work if cache_dir else None,
         )
     finally:
         if not cache_dir:

@@ -212,7 +212,7 @@ def write_release(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    log.info("release written to %s", destination)
+    log.debug("release written to %s", destination)
     return destination
 
 
@@ -228,6 +228,18 @@ def _used_sources(sources: list[Source], all_sources: dict[str, Source]) -> list
         if reference:
             used[reference] = all_sources[reference]
     return list(used.values())
+
+
+def copy_release(release: Path, destination: Path) -> None:
+    """Copy a finished release folder to destination, replacing it only once the copy is whole."""
+    partial = destination.parent / f".{destination.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        shutil.copytree(release, partial)
+        _replace(partial, destination)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
 
 
 def _replace(partial: Path, destination: Path) -> None:
