@@ -22,10 +22,10 @@ TEXT_FIELDS = ("instruction", "input", "output")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?:.*?\n)??[ \t]*\1[ \t]*$|^[ \t]*(`{3,}|~{3,})[^\n]*\n.*\Z", re.M | re.S)
 _SPACES = re.compile(r"(?<=\S)[ \t]{2,}")
 # Spaces that PDF extraction leaves between Chinese characters and around Chinese punctuation
-# ("阶段 ，其中", "（ 6分）") carry no meaning; spaces between Chinese and Latin text stay.
+# ("阶段 ，其中", "（ 6分）", "打响， NBA") carry no meaning; spaces between Chinese and Latin text stay.
 _HAN_OR_PUNCT = r"[\u3400-\u4dbf\u4e00-\u9fff\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
 _CJK_SPACES = re.compile(
-    rf"(?<={_HAN_OR_PUNCT})[ \t]+(?={_HAN_OR_PUNCT})|(?<=[（《“‘【「『〔])[ \t]+|[ \t]+(?=[，。！？；：、）》”’】」』〕])"
+    rf"(?<={_HAN_OR_PUNCT})[ \t]+(?={_HAN_OR_PUNCT})|(?<=[（《“‘【「『〔，。！？；：、])[ \t]+|[ \t]+(?=[，。！？；：、）》”’】」』〕])"
 )
 _TRAILING = re.compile(r"[ \t]+$", re.M)
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -49,6 +49,7 @@ def _translation_table() -> dict[int, str | None]:
 
 
 _TABLE = _translation_table()
+_NEEDS_TABLE = re.compile("[\r" + "".join(re.escape(chr(code)) for code in _TABLE) + "]")
 
 
 @lru_cache(maxsize=1)
@@ -71,9 +72,15 @@ def split_code(text: str) -> list[tuple[bool, str]]:
 
 
 def _clean_prose(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TABLE)
-    text = _CJK_SPACES.sub("", _SPACES.sub(" ", text))
-    return _BLANK_LINES.sub("\n\n", _TRAILING.sub("", text))
+    # Each pass runs only when its trigger is present: most pieces need few of them, and
+    # str.translate costs about 170 ns a character on non-ASCII text.
+    if _NEEDS_TABLE.search(text):
+        text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TABLE)
+    if " " in text or "\t" in text:
+        text = _TRAILING.sub("", _CJK_SPACES.sub("", _SPACES.sub(" ", text)))
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text
 
 
 def _join(pieces: list[tuple[bool, str]]) -> str:

@@ -48,3 +48,4 @@ def test_normalize_records_uses_the_per_source_switch():
 def test_spaces_left_by_pdf_extraction_between_chinese_are_dropped_but_not_between_chinese_and_latin():
     assert normalize_text("4．（ 6分）草本阶段 ，其中 灌木 阶段") == "4．（6分）草本阶段，其中灌木阶段"
     assert normalize_text("使用 Python 语言， 输出 n 的值") == "使用 Python 语言，输出 n 的值"
+    assert normalize_text("比赛打响， NBA 球员。 2023年") == "比赛打响，NBA 球员。2023年"
