@@ -98,10 +98,9 @@ def _load(args) -> list:
 
 
 def _build(args) -> None:
+    from coig.pipeline import resolve_cache_dir
     from coig.settings import load_settings
     from coig.sources import resolve_data_root
-
-    from coig.pipeline import resolve_cache_dir
 
     data_root = resolve_data_root(args.data_root)
     cache_dir = None if args.no_cache else resolve_cache_dir(args.cache_dir)

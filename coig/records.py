@@ -8,7 +8,7 @@ to schemas/) and are validated when a builder makes them and again when a releas
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson

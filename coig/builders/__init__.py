@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coig.errors import SourceError
-from coig.records import InstructionRecord, RawRecord, Reject
+from coig.records import InstructionRecord, RawRecord, Reject, raw_json
 from coig.settings import BuildSettings
 from coig.sources import Source
 
@@ -46,3 +46,11 @@ def get_builder(source: Source) -> Builder:
         )
     module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+def build_reject(raw: RawRecord, source: Source, config: str, reason: str, detail: str) -> Reject:
+    """The Reject a builder yields for a raw record it cannot turn into a record."""
+    return Reject(
+        source=source.name, locator=raw.locator, reason=reason, stage="build", raw=raw_json(raw.data),
+        detail=detail, config=config,
+    )

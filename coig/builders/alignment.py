@@ -14,9 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from coig.builders import BuildContext
+from coig.builders import BuildContext, build_reject
 from coig.errors import SourceError
-from coig.records import AlignmentInstruction, AlignmentMetadata, RawRecord, Reject, make_id, raw_json
+from coig.records import (
+    AlignmentInstruction,
+    AlignmentMetadata,
+    RawRecord,
+    Reject,
+    make_id,
+)
 from coig.sources import Source
 
 CONFIG = AlignmentInstruction.config
@@ -71,12 +77,4 @@ def _level_in_name(file: str) -> str:
 
 
 def _reject(raw: RawRecord, source: Source, reason: str, detail: str) -> Reject:
-    return Reject(
-        source=source.name,
-        locator=raw.locator,
-        reason=reason,
-        stage="build",
-        raw=raw_json(raw.data),
-        detail=detail,
-        config=CONFIG,
-    )
+    return build_reject(raw, source, CONFIG, reason, detail)

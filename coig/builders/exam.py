@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from coig.builders import BuildContext
-from coig.records import ExamInstruction, ExamMetadata, RawRecord, Reject, make_id, raw_json
+from coig.records import (
+    ExamInstruction,
+    ExamMetadata,
+    RawRecord,
+    Reject,
+    make_id,
+    raw_json,
+)
 from coig.sources import Source
 
 CONFIG = ExamInstruction.config

@@ -14,8 +14,14 @@ from typing import Any
 
 from markdownify import MarkdownConverter
 
-from coig.builders import BuildContext
-from coig.records import LeetCodeInstruction, LeetCodeMetadata, RawRecord, Reject, make_id, raw_json
+from coig.builders import BuildContext, build_reject
+from coig.records import (
+    LeetCodeInstruction,
+    LeetCodeMetadata,
+    RawRecord,
+    Reject,
+    make_id,
+)
 from coig.sources import Source
 
 CONFIG = LeetCodeInstruction.config
@@ -108,12 +114,4 @@ def solution_text(data: dict[str, Any]) -> str:
 
 
 def _reject(raw: RawRecord, source: Source, reason: str, detail: str) -> Reject:
-    return Reject(
-        source=source.name,
-        locator=raw.locator,
-        reason=reason,
-        stage="build",
-        raw=raw_json(raw.data),
-        detail=f"problem {raw.data['number']}: {detail}",
-        config=CONFIG,
-    )
+    return build_reject(raw, source, CONFIG, reason, f"problem {raw.data['number']}: {detail}")

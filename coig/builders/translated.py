@@ -19,12 +19,25 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from coig.builders import BuildContext
+from coig.builders import BuildContext, build_reject
 from coig.errors import CoigError
-from coig.records import RawRecord, Reject, TranslatedInstruction, TranslationMetadata, make_id, raw_json
+from coig.records import (
+    RawRecord,
+    Reject,
+    TranslatedInstruction,
+    TranslationMetadata,
+    make_id,
+    raw_json,
+)
 from coig.settings import TranslationQuality
 from coig.sources import Source
-from coig.translate import Fields, TranslationBackend, TranslationRequest, TranslationResult, get_backend
+from coig.translate import (
+    Fields,
+    TranslationBackend,
+    TranslationRequest,
+    TranslationResult,
+    get_backend,
+)
 
 CONFIG = TranslatedInstruction.config
 FIELDS = ("instruction", "input", "output")
@@ -272,12 +285,4 @@ def _outcome(
 
 
 def _reject(raw: RawRecord, source: Source, reason: str, detail: str) -> Reject:
-    return Reject(
-        source=source.name,
-        locator=raw.locator,
-        reason=reason,
-        stage="build",
-        raw=raw_json(raw.data),
-        detail=detail,
-        config=CONFIG,
-    )
+    return build_reject(raw, source, CONFIG, reason, detail)

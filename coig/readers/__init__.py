@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from coig.errors import SourceError
 from coig.records import RawRecord, Reject
@@ -44,3 +47,15 @@ def read_source(source: Source, data_root: Path) -> Iterator[RawRecord | Reject]
     reader = get_reader(source)
     for entry in source.files:
         yield from reader(data_root / entry.path, entry.path, source)
+
+
+def load_json(path: Path, expected: str) -> Any:
+    """A whole JSON file, or a SourceError naming it and what it should have been."""
+    try:
+        return orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise SourceError(
+            f"{path}: not valid UTF-8 JSON ({exc}); expected {expected}: re-download it with `coig sources fetch`"
+        ) from None

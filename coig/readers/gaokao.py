@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
-
 from coig.errors import SourceError
+from coig.readers import load_json
 from coig.records import RawRecord, Reject, raw_json
 from coig.sources import Source
 
@@ -26,15 +25,7 @@ def read(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reje
             f"{path}: GAOKAO-Bench files must sit in a folder named Objective_Questions or "
             f"Subjective_Questions (as upstream's Data/ folder has them), not {path.parent.name!r}"
         )
-    try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise SourceError(
-            f"{path}: not valid UTF-8 JSON ({exc}); expected a GAOKAO-Bench file, "
-            "re-download it with `coig sources fetch`"
-        ) from None
+    document = load_json(path, "a GAOKAO-Bench file")
     if not isinstance(document, dict) or not isinstance(document.get("example"), list):
         raise SourceError(
             f"{path}: not a GAOKAO-Bench file: expected a JSON object with an \"example\" list "

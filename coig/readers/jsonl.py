@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from coig.errors import SourceError
+from coig.readers import load_json
 from coig.records import RawRecord, Reject, raw_json
 from coig.sources import Source
 
@@ -69,12 +70,7 @@ def read(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reje
 
 
 def read_array(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reject]:
-    try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise SourceError(f"{path}: not valid UTF-8 JSON ({exc}); expected a JSON array of objects") from None
+    document = load_json(path, "a JSON array of objects")
     if not isinstance(document, list):
         raise SourceError(
             f"{path}: expected a JSON array of objects, found a JSON {type(document).__name__}; "

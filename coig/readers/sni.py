@@ -11,22 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
-
 from coig.errors import SourceError
+from coig.readers import load_json
 from coig.records import RawRecord, Reject, raw_json
 from coig.sources import Source
 
 
 def read(path: Path, rel_path: str, source: Source) -> Iterator[RawRecord | Reject]:
-    try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise SourceError(
-            f"{path}: not valid UTF-8 JSON ({exc}); expected a Super-NaturalInstructions task file"
-        ) from None
+    document = load_json(path, "a Super-NaturalInstructions task file")
     definition = document.get("Definition") if isinstance(document, dict) else None
     if isinstance(definition, list) and all(isinstance(part, str) for part in definition):
         definition = "\n".join(definition)
